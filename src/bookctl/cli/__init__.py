@@ -1,0 +1,47 @@
+"""The bookctl command line: Typer sub-apps that parse options, call the service, render."""
+
+from __future__ import annotations
+
+import typer
+
+from bookctl import __version__
+from bookctl.cli import booking, catalog
+from bookctl.cli.common import State
+
+app = typer.Typer(
+    name="bookctl",
+    help="Appointment booking for small practices, over one local SQLite file.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"bookctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    db: str | None = typer.Option(
+        None, "--db", help="Database file (default: BOOKCTL_DB, else the user data dir)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Appointment booking for small practices, over one local SQLite file."""
+    State.db = db
+
+
+app.add_typer(catalog.provider_app, name="provider")
+app.add_typer(catalog.availability_app, name="availability")
+app.add_typer(catalog.override_app, name="override")
+app.add_typer(catalog.client_app, name="client")
+booking.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,198 @@
+"""PURE slot engine: SPEC section 3, and nothing else. No SQLite, no Typer, no clock.
+
+Every rule of what is offered lives here: rule windows with effective ranges, the grid of
+`slot + buffer` walked in local wall-clock time, blocks then extends, busy intervals widened
+by the buffer, the min-notice / max-advance horizon and the DST policy. With `explain=True`
+the engine also returns every candidate it dropped and why, which `slots --explain` shows and
+`book` uses to say precisely why a time was refused.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from bookctl.domain import Override, Rule
+from bookctl.timeutil import day_bounds, local_date, wall_to_epoch, wall_to_epoch_exact
+
+# Reasons a candidate is dropped, in the order they are tested.
+BLOCKED, BUSY, BUFFER, NOTICE, HORIZON = "blocked", "busy", "buffer", "notice", "horizon"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Slot:
+    start: int  # epoch seconds, UTC
+    end: int
+    local_day: date = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    start: int
+    end: int
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The provider fields the engine reads."""
+
+    buffer_minutes: int = 0
+    min_notice_minutes: int = 0
+    max_advance_days: int = 60
+    default_slot_minutes: int = 30
+
+
+@dataclass(slots=True)
+class Expansion:
+    slots: list[Slot]
+    dropped: list[Dropped]
+
+
+class _Busy:
+    """Busy intervals answering "does [s, e) overlap any of them?" in O(log n)."""
+
+    def __init__(self, intervals: Iterable[tuple[int, int]], widen: int) -> None:
+        ordered = sorted(intervals)
+        self.starts = [s - widen for s, _ in ordered]
+        self.raw_starts = [s for s, _ in ordered]
+        self.max_end: list[int] = []  # prefix maximum of widened ends
+        self.raw_max_end: list[int] = []
+        top = raw_top = -(2**62)
+        for _, end in ordered:
+            top = max(top, end + widen)
+            raw_top = max(raw_top, end)
+            self.max_end.append(top)
+            self.raw_max_end.append(raw_top)
+
+    def overlaps(self, start: int, end: int, raw: bool = False) -> bool:
+        starts, ends = (self.raw_starts, self.raw_max_end) if raw else (self.starts, self.max_end)
+        i = bisect_left(starts, end)  # intervals beginning before `end`
+        return i > 0 and ends[i - 1] > start
+
+
+def _grid(
+    day: date,
+    start_minute: int,
+    end_minute: int,
+    slot_minutes: int,
+    buffer_minutes: int,
+    duration_minutes: int | None,
+    tz: ZoneInfo,
+) -> Iterable[tuple[int, int]]:
+    """Candidates of one window: starts at start + k*(L + b) in wall-clock time; a start that
+    does not exist locally is skipped; length is real elapsed minutes; must end by the
+    window's end (an instant)."""
+    window_end = wall_to_epoch(day, end_minute, tz)
+    length = 60 * (duration_minutes if duration_minutes is not None else slot_minutes)
+    step = slot_minutes + buffer_minutes
+    minute = start_minute
+    while minute < end_minute:
+        start = wall_to_epoch_exact(day, minute, tz)
+        if start is not None and start + length <= window_end:
+            yield start, start + length
+        minute += step
+
+
+def _interval(day: date, ov: Override, tz: ZoneInfo) -> tuple[int, int]:
+    if ov.start_minute is None or ov.end_minute is None:
+        return day_bounds(day, tz)
+    return wall_to_epoch(day, ov.start_minute, tz), wall_to_epoch(day, ov.end_minute, tz)
+
+
+def expand(
+    *,
+    tz: ZoneInfo,
+    rules: Sequence[Rule],
+    overrides: Sequence[Override],
+    busy: Iterable[tuple[int, int]],
+    window_start: int,
+    window_end: int,
+    now: int,
+    settings: Settings,
+    duration_minutes: int | None = None,
+    explain: bool = False,
+) -> Expansion:
+    """Free slots whose start lies in [window_start, window_end), sorted and unique.
+
+    `busy` holds the [start, end) of every pending or confirmed appointment that may matter;
+    `now` is the caller's clock. With `explain`, `dropped` lists each candidate inside the
+    window that was removed, with the first reason that applies.
+    """
+    slots: list[Slot] = []
+    dropped: list[Dropped] = []
+    if window_end <= window_start:
+        return Expansion(slots, dropped)
+    b = settings.buffer_minutes
+    occupied = _Busy(busy, b * 60)
+    earliest = now + settings.min_notice_minutes * 60
+    last_day = local_date(now, tz) + timedelta(days=settings.max_advance_days)
+    by_day: dict[date, list[Override]] = {}
+    for ov in overrides:
+        by_day.setdefault(ov.date, []).append(ov)
+
+    day = local_date(window_start, tz)
+    final = local_date(window_end - 1, tz)
+    while day <= final:
+        if not explain and (day > last_day or day_bounds(day, tz)[1] <= earliest):
+            day += timedelta(days=1)  # nothing on this day can be offered: skip the work
+            continue
+        todays = by_day.get(day, ())
+        blocks = [_interval(day, ov, tz) for ov in todays if ov.type == "block"]
+        candidates: dict[tuple[int, int], str | None] = {}
+        for rule in rules:
+            if not rule.applies_on(day):
+                continue
+            for cand in _grid(
+                day,
+                rule.start_minute,
+                rule.end_minute,
+                rule.slot_duration_minutes,
+                b,
+                duration_minutes,
+                tz,
+            ):
+                hit = any(cand[0] < be and bs < cand[1] for bs, be in blocks)
+                if not hit:
+                    candidates[cand] = None
+                elif cand not in candidates:
+                    candidates[cand] = BLOCKED
+        for ov in todays:
+            if ov.type != "extend" or ov.start_minute is None or ov.end_minute is None:
+                continue
+            slot_minutes = ov.slot_duration_minutes or settings.default_slot_minutes
+            for cand in _grid(
+                day, ov.start_minute, ov.end_minute, slot_minutes, b, duration_minutes, tz
+            ):
+                candidates[cand] = None  # extends come after blocks: they re-open time
+        for (start, end), reason in sorted(candidates.items()):
+            if not window_start <= start < window_end:
+                continue
+            detail = ""
+            if reason is not None:
+                detail = "inside a block override"
+            elif occupied.overlaps(start, end, raw=True):
+                reason, detail = BUSY, "overlaps an appointment"
+            elif occupied.overlaps(start, end):
+                reason, detail = BUFFER, f"within {b} min buffer of an appointment"
+            elif start < earliest:
+                reason = NOTICE
+                detail = (
+                    "starts in the past"
+                    if start < now
+                    else f"less than {settings.min_notice_minutes} min notice"
+                )
+            elif day > last_day:
+                reason = HORIZON
+                detail = f"more than {settings.max_advance_days} days ahead"
+            if reason is None:
+                slots.append(Slot(start, end, day))
+            elif explain:
+                dropped.append(Dropped(start, end, reason, detail))
+        day += timedelta(days=1)
+    slots.sort()
+    return Expansion(slots, dropped)

@@ -1,0 +1,179 @@
+"""PURE time helpers: parsing, local <-> UTC, the DST policy. No clock: `now` is always passed in.
+
+Instants are integer epoch seconds (UTC) everywhere inside bookctl; wall-clock times of day
+are minutes since local midnight (0..1440, where 1440 means "24:00", the end of the day).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bookctl.errors import InvalidInput, UnknownTimezone
+
+_HHMM = re.compile(r"^(\d{2}):(\d{2})$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+MINUTES_PER_DAY = 1440
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone called `name`, or UnknownTimezone (exit 2)."""
+    if not name or name != name.strip() or name.startswith(("/", ".")) or "\\" in name:
+        raise UnknownTimezone(f"unknown time zone {name!r}: use an IANA name like Europe/London")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise UnknownTimezone(
+            f"unknown time zone {name!r}: use an IANA name like Europe/London"
+        ) from None
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """A strict YYYY-MM-DD calendar date; 2026-02-30 is refused."""
+    m = _DATE.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise InvalidInput(f"invalid {what} {text!r}: expected YYYY-MM-DD")
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError as exc:
+        raise InvalidInput(f"invalid {what} {text!r}: {exc}") from None
+
+
+def parse_hhmm(text: str, what: str = "time", allow_24: bool = False) -> int:
+    """A wall-clock HH:MM as minutes since midnight; "24:00" only where allow_24 (an end time)."""
+    m = _HHMM.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise InvalidInput(f"invalid {what} {text!r}: expected HH:MM (24-hour clock)")
+    hours, minutes = int(m[1]), int(m[2])
+    if allow_24 and hours == 24 and minutes == 0:
+        return MINUTES_PER_DAY
+    if hours > 23 or minutes > 59:
+        raise InvalidInput(f"invalid {what} {text!r}: hours 00-23, minutes 00-59")
+    return hours * 60 + minutes
+
+
+def hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def wall(day: date, minute: int, tz: ZoneInfo) -> datetime:
+    """The aware local datetime of `minute` after midnight on `day` (fold=0)."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(minutes=minute)
+
+
+def wall_to_epoch(day: date, minute: int, tz: ZoneInfo) -> int:
+    """Epoch of a local wall-clock time, lenient: an ambiguous time is its first occurrence,
+    a nonexistent one (in a spring-forward gap) maps past the gap, to the instant the gap's
+    wall-clock time would have had under the earlier offset. Used for window and day bounds,
+    where that is exactly right (a day whose midnight does not exist starts at the jump)."""
+    return int(wall(day, minute, tz).timestamp())
+
+
+def wall_to_epoch_exact(day: date, minute: int, tz: ZoneInfo) -> int | None:
+    """Epoch of a local wall-clock time, or None when that time does not exist locally."""
+    local = wall(day, minute, tz)
+    ts = int(local.timestamp())
+    back = datetime.fromtimestamp(ts, tz)
+    if (back.year, back.month, back.day, back.hour, back.minute) != (
+        local.year,
+        local.month,
+        local.day,
+        local.hour,
+        local.minute,
+    ):
+        return None
+    return ts
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
+    """[first instant of local `day`, first instant of the next local day)."""
+    return wall_to_epoch(day, 0, tz), wall_to_epoch(day + timedelta(days=1), 0, tz)
+
+
+def local_date(epoch: int, tz: ZoneInfo) -> date:
+    return datetime.fromtimestamp(epoch, tz).date()
+
+
+def iso_z(epoch: int | None) -> str | None:
+    """An instant as ISO 8601 UTC with a Z suffix and second precision (SPEC section 2)."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_local(epoch: int, tz: ZoneInfo) -> str:
+    """An instant as ISO 8601 with the provider's offset at that instant."""
+    return datetime.fromtimestamp(epoch, tz).isoformat(timespec="seconds")
+
+
+def human_local(epoch: int, tz: ZoneInfo) -> str:
+    """What a person reads: 'Tue 01 Dec 2026 09:00 EST'."""
+    return datetime.fromtimestamp(epoch, tz).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def _parse_iso(text: str, what: str) -> datetime:
+    from dateutil.parser import isoparse  # lazy: only commands that take an instant pay for it
+
+    try:
+        parsed: datetime = isoparse(text.strip())
+        return parsed
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput(
+            f"invalid {what} {text!r}: expected ISO 8601 like 2026-12-01T14:00:00Z, "
+            f"2026-12-01T09:00-05:00 or local 2026-12-01T09:00 ({exc})"
+        ) from None
+
+
+def parse_instant(text: str, tz: ZoneInfo | None, what: str = "instant") -> int:
+    """ISO 8601 with Z/offset is exact; without one it is wall-clock time in `tz`.
+
+    A local time inside a spring-forward gap is refused (exit 2); an ambiguous one means its
+    first occurrence. A bare date is refused here: an instant needs a time of day.
+    """
+    if not isinstance(text, str) or "T" not in text.upper() and " " not in text.strip():
+        raise InvalidInput(
+            f"invalid {what} {text!r}: expected a date and time like 2026-12-01T09:00 "
+            "(provider-local) or 2026-12-01T14:00:00Z"
+        )
+    dt = _parse_iso(text, what)
+    if dt.tzinfo is not None:
+        return int(dt.timestamp())
+    if tz is None:
+        raise InvalidInput(f"invalid {what} {text!r}: give an offset or Z")
+    local = dt.replace(tzinfo=tz)
+    ts = int(local.timestamp())
+    if datetime.fromtimestamp(ts, tz).replace(tzinfo=None) != dt.replace(microsecond=0):
+        raise InvalidInput(
+            f"local time {text!r} does not exist in {tz.key} (clocks jump forward over it): "
+            "pick another time or give an explicit offset"
+        )
+    return ts
+
+
+def parse_date_or_instant(text: str, tz: ZoneInfo, what: str) -> date | int:
+    """A provider-local date (YYYY-MM-DD) or an instant (see parse_instant)."""
+    if isinstance(text, str) and _DATE.match(text.strip()):
+        return parse_date(text, what)
+    return parse_instant(text, tz, what)
+
+
+def parse_now(text: str) -> int:
+    """BOOKCTL_NOW: an ISO instant with Z or an offset."""
+    dt = _parse_iso(text, "BOOKCTL_NOW")
+    if dt.tzinfo is None:
+        raise InvalidInput(f"invalid BOOKCTL_NOW {text!r}: give an offset or Z")
+    return int(dt.timestamp())
+
+
+_LEAD = re.compile(r"^(\d+)([mhd])$")
+
+
+def parse_lead(text: str) -> int:
+    """A reminder lead time like 24h, 90m or 2d, as minutes."""
+    m = _LEAD.match(text.strip())
+    if not m or int(m[1]) <= 0:
+        raise InvalidInput(f"invalid lead time {text!r}: expected a positive number and m, h or d")
+    return int(m[1]) * {"m": 1, "h": 60, "d": 1440}[m[2]]
