@@ -8,7 +8,8 @@ NOW = "2026-11-30T12:00:00Z"
 
 
 def test_book_a_free_slot_and_show_it(cli: Run) -> None:
-    assert cli("provider", "add", "Dr Ann", "--timezone", "America/New_York", "--json").exit_code == 0
+    added = cli("provider", "add", "Dr Ann", "--timezone", "America/New_York", "--json")
+    assert added.exit_code == 0
     assert cli("availability", "set", "1", "--rule", "mon-fri 09:00-12:00/30").exit_code == 0
     assert cli("client", "add", "Bob", "--email", "bob@example.org").exit_code == 0
     slots = cli("slots", "1", "--from", "2026-12-01", "--to", "2026-12-01", "--json", now=NOW)

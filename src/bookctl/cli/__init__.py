@@ -7,6 +7,7 @@ import typer
 from bookctl import __version__
 from bookctl.cli import booking, catalog
 from bookctl.cli.common import State
+from bookctl.cli.demo import demo
 
 app = typer.Typer(
     name="bookctl",
@@ -41,7 +42,8 @@ app.add_typer(catalog.availability_app, name="availability")
 app.add_typer(catalog.override_app, name="override")
 app.add_typer(catalog.client_app, name="client")
 booking.register(app)
+app.command("demo")(demo)
 
 
 def main() -> None:
-    app()
+    app(prog_name="bookctl")

@@ -1,0 +1,1 @@
+complete --command bookctl --no-files --arguments "(env _BOOKCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) bookctl)" --condition "env _BOOKCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) bookctl"
