@@ -46,4 +46,23 @@ app.command("demo")(demo)
 
 
 def main() -> None:
-    app(prog_name="bookctl")
+    """The console script: like app(), but a usage error under --json is a JSON error too."""
+    import sys
+
+    from typer._click.exceptions import ClickException  # typer vendors its own click
+
+    try:
+        code = app(prog_name="bookctl", standalone_mode=False)
+    except ClickException as exc:
+        if "--json" in sys.argv[1:]:
+            from bookctl import output
+            from bookctl.errors import InvalidInput
+
+            output.error(InvalidInput(exc.format_message()), as_json=True)
+        else:
+            exc.show()
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
