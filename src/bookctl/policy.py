@@ -26,9 +26,14 @@ def check_transition(current: str, target: str) -> None:
         )
 
 
+def notice_left(start_at: int, notice_hours: int, now: int) -> bool:
+    """Whether at least `notice_hours` remain before `start_at`."""
+    return now <= start_at - notice_hours * 3600
+
+
 def check_notice(action: str, start_at: int, notice_hours: int, now: int) -> None:
     """A client may cancel/reschedule only while at least `notice_hours` remain."""
-    if now > start_at - notice_hours * 3600:
+    if not notice_left(start_at, notice_hours, now):
         raise NoticeWindow(
             f"too late to {action} as the client: this provider needs {notice_hours} h notice;"
             " staff can act with --as provider"

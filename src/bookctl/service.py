@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from bookctl import policy, slots
@@ -215,10 +215,10 @@ class Service:
             start = day_bounds(today, tz)[0]
             end = day_bounds(today + timedelta(days=7), tz)[1]
             if first is not None:
-                value = parse_date_or_instant(first, tz, "--from")
+                value = parse_when(first, tz, "--from", dates=True)
                 start = day_bounds(value, tz)[0] if isinstance(value, date) else value
             if last is not None:
-                value = parse_date_or_instant(last, tz, "--to")
+                value = parse_when(last, tz, "--to", dates=True)
                 end = day_bounds(value, tz)[1] if isinstance(value, date) else value
             if end <= start:
                 raise InvalidInput(f"invalid window: --to ({last}) is not after --from ({first})")
@@ -301,7 +301,7 @@ class Service:
         with write(self.conn):
             p = self.provider(provider_id)
             tz = zone(p.timezone)
-            start = parse_instant(start_text, tz, "start")
+            start = parse_when(start_text, tz, "start")
             client = self.client(client_id)
             end = self._check_slot(p, tz, start, duration, force)
             ref = self._fresh_ref()
@@ -404,6 +404,7 @@ class Service:
         actor: str,
         reason: str | None = None,
         action: str | None = None,
+        details: dict[str, Any] | None = None,
         **changes: Any,
     ) -> Appointment:
         policy.check_transition(a.status, target)
@@ -421,6 +422,7 @@ class Service:
             from_status=a.status,
             to_status=target,
             reason=reason,
+            details=json.dumps(details) if details else None,
         )
         return self._appointment(a.appointment_id)
 
@@ -439,13 +441,13 @@ class Service:
                 return a  # idempotent: already cancelled, nothing changes
             policy.check_transition(a.status, "cancelled")
             p = self._provider_any(a.provider_id)
-            if actor == "client":
-                policy.check_notice("cancel", a.start_at, p.cancellation_notice_hours, self.now)
+            bypass = self._notice_window("cancel", a, p.cancellation_notice_hours, actor)
             a = self._transition(
                 a,
                 "cancelled",
                 actor,
                 reason or f"cancelled by {actor}",
+                details=bypass,
                 cancel_reason=reason or f"cancelled by {actor}",
             )
             jobs.cancel_pending_jobs(self.conn, a.appointment_id, self.now)
@@ -453,9 +455,20 @@ class Service:
                 self._notice(self.client(a.client_id), a.appointment_id, "cancellation")
         return a
 
+    def _notice_window(
+        self, action: str, a: Appointment, notice_hours: int, actor: str
+    ) -> dict[str, Any] | None:
+        """Clients act only while the notice window is open; the provider may act inside it,
+        and what that bypassed goes into the event's details."""
+        if policy.notice_left(a.start_at, notice_hours, self.now):
+            return None
+        if actor == "client":
+            policy.check_notice(action, a.start_at, notice_hours, self.now)
+        return {"notice_bypassed": True, "notice_hours": notice_hours}
+
     def _provider_any(self, provider_id: int) -> Provider:
         """A provider row even when removed (its past appointments still point at it)."""
-        p = catalog.get_provider(self.conn, provider_id)
+        p = catalog.get_provider(self.conn, provider_id, include_removed=True)
         if p is None:
             raise NotFound(f"provider {provider_id} not found")
         return p
@@ -471,11 +484,10 @@ class Service:
                 raise InvalidTransition(
                     f"cannot reschedule a {old.status} appointment (only pending or confirmed)"
                 )
-            p = self._provider_any(old.provider_id)
+            p = self.provider(old.provider_id)  # a removed provider takes no new times
             tz = zone(p.timezone)
-            start = parse_instant(start_text, tz, "start")
-            if actor == "client":
-                policy.check_notice("reschedule", old.start_at, p.reschedule_notice_hours, self.now)
+            start = parse_when(start_text, tz, "start")
+            bypass = self._notice_window("reschedule", old, p.reschedule_notice_hours, actor)
             length = duration or (old.end_at - old.start_at) // 60
             end = self._check_slot(p, tz, start, length, force=False, ignore=old.appointment_id)
             moved = self._transition(
@@ -484,6 +496,7 @@ class Service:
                 actor,
                 "rescheduled",
                 action="rescheduled",
+                details=bypass,
                 cancel_reason="rescheduled",
             )
             jobs.cancel_pending_jobs(self.conn, old.appointment_id, self.now)
@@ -564,7 +577,7 @@ class Service:
                 if text is None:
                     bounds.append(None)
                     continue
-                value = _date_or_instant_utc(text, tz, what)
+                value = parse_when(text, tz or zone("UTC"), what, dates=True)
                 bounds.append(
                     day_bounds(value, tz or zone("UTC"))[edge] if isinstance(value, date) else value
                 )
@@ -580,8 +593,32 @@ class Service:
         return jobs.jobs_for_appointment(self.conn, appointment_id)
 
 
-def _date_or_instant_utc(text: str, tz: ZoneInfo | None, what: str) -> date | int:
-    return parse_date_or_instant(text, tz or zone("UTC"), what)
+# Instants bookctl accepts lie in the years 1900 to 8999: beyond them Python's datetime
+# overflows on the way to a local date or back to ISO text.
+FIRST_YEAR, LAST_YEAR = 1900, 8999
+EARLIEST = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp())
+LATEST = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp())
+
+
+@overload
+def parse_when(text: str, tz: ZoneInfo, what: str) -> int: ...
+@overload
+def parse_when(text: str, tz: ZoneInfo, what: str, dates: bool) -> date | int: ...
+def parse_when(text: str, tz: ZoneInfo, what: str, dates: bool = False) -> date | int:
+    """An instant (or, with `dates`, a provider-local date) within the supported years."""
+    out_of_range = InvalidInput(
+        f"invalid {what} {text!r}: out of range (years {FIRST_YEAR} to {LAST_YEAR})"
+    )
+    try:
+        value = parse_date_or_instant(text, tz, what) if dates else parse_instant(text, tz, what)
+    except (OverflowError, ValueError):
+        raise out_of_range from None
+    if isinstance(value, date):
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise out_of_range
+    elif not EARLIEST <= value < LATEST:
+        raise out_of_range
+    return value
 
 
 def check_email(email: str | None) -> str | None:
@@ -594,6 +631,17 @@ def check_email(email: str | None) -> str | None:
     return email
 
 
+# Upper bounds of the provider's numeric settings: a day of buffer, ten years ahead, a year
+# of notice. Beyond them dates overflow (and nobody means them).
+SETTING_LIMITS = {
+    "buffer_minutes": 1440,
+    "max_advance_days": 3660,
+    "cancellation_notice_hours": 8784,
+    "reschedule_notice_hours": 8784,
+    "min_notice_minutes": 527040,
+}
+
+
 def validate_provider_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Check and normalise provider options; unknown time zones, negative numbers,
     malformed reminder specs are refused before anything is written."""
@@ -604,17 +652,12 @@ def validate_provider_fields(fields: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput("a provider needs a non-empty name")
     if "timezone" in out:
         out["timezone"] = zone(out["timezone"]).key
-    for key in (
-        "buffer_minutes",
-        "max_advance_days",
-        "cancellation_notice_hours",
-        "reschedule_notice_hours",
-        "min_notice_minutes",
-    ):
-        if key in out and (not isinstance(out[key], int) or out[key] < 0):
-            raise InvalidInput(f"invalid {key.replace('_', ' ')} {out[key]!r}: must be >= 0")
-    if "buffer_minutes" in out and out["buffer_minutes"] > 1440:
-        raise InvalidInput("invalid buffer minutes: at most 1440")
+    for key, limit in SETTING_LIMITS.items():
+        value = out.get(key)
+        if value is not None and (not isinstance(value, int) or not 0 <= value <= limit):
+            raise InvalidInput(
+                f"invalid {key.replace('_', ' ')} {value!r}: must be between 0 and {limit}"
+            )
     if "default_slot_minutes" in out:
         out["default_slot_minutes"] = positive_minutes(
             out["default_slot_minutes"], "default slot minutes"

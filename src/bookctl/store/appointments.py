@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bookctl.domain import Appointment, Event
+from bookctl.store.catalog import fits_integer
 
 _COLS = (
     "appointment_id, booking_ref, provider_id, client_id, start_at, end_at, status,"
@@ -76,6 +77,8 @@ def insert_appointment(
 
 
 def get_appointment(conn: sqlite3.Connection, appointment_id: int) -> Appointment | None:
+    if not fits_integer(appointment_id):
+        return None
     row = conn.execute(
         f"SELECT {_COLS} FROM appointments WHERE appointment_id = ?", (appointment_id,)
     ).fetchone()

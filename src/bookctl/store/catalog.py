@@ -23,6 +23,13 @@ PROVIDER_FIELDS = (
     "reminders",
 )
 _PROVIDER_COLS = "provider_id, " + ", ".join(PROVIDER_FIELDS) + ", created_at"
+SQLITE_MAX_INTEGER = 2**63 - 1
+
+
+def fits_integer(value: int) -> bool:
+    """Whether SQLite can hold `value`: an id beyond that cannot exist (and binding it
+    would raise OverflowError)."""
+    return -SQLITE_MAX_INTEGER - 1 <= value <= SQLITE_MAX_INTEGER
 
 
 def _provider(row: Sequence[Any]) -> Provider:
@@ -48,11 +55,17 @@ def update_provider(conn: sqlite3.Connection, provider_id: int, fields: dict[str
         )
 
 
-def get_provider(conn: sqlite3.Connection, provider_id: int) -> Provider | None:
-    row = conn.execute(
-        f"SELECT {_PROVIDER_COLS} FROM providers WHERE provider_id = ? AND removed_at IS NULL",
-        (provider_id,),
-    ).fetchone()
+def get_provider(
+    conn: sqlite3.Connection, provider_id: int, include_removed: bool = False
+) -> Provider | None:
+    """A provider; a removed one only with `include_removed` (its past appointments still
+    point at it)."""
+    if not fits_integer(provider_id):
+        return None
+    sql = f"SELECT {_PROVIDER_COLS} FROM providers WHERE provider_id = ?"
+    if not include_removed:
+        sql += " AND removed_at IS NULL"
+    row = conn.execute(sql, (provider_id,)).fetchone()
     return _provider(row) if row else None
 
 
@@ -148,6 +161,8 @@ def insert_override(conn: sqlite3.Connection, ov: Override, provider_id: int, no
 
 
 def get_override(conn: sqlite3.Connection, override_id: int) -> Override | None:
+    if not fits_integer(override_id):
+        return None
     row = conn.execute(
         f"SELECT {_OVERRIDE_COLS} FROM overrides WHERE override_id = ?", (override_id,)
     ).fetchone()
@@ -184,6 +199,8 @@ def insert_client(
 
 
 def get_client(conn: sqlite3.Connection, client_id: int) -> Client | None:
+    if not fits_integer(client_id):
+        return None
     row = conn.execute(
         "SELECT client_id, name, email, phone, created_at FROM clients WHERE client_id = ?",
         (client_id,),
