@@ -56,7 +56,7 @@ def normalize_ref(text: str) -> str:
     if len(raw) != REF_LENGTH or any(c not in REF_ALPHABET for c in raw):
         raise InvalidInput(
             f"malformed booking reference {text!r}: expected 13 characters like"
-            f" {new_booking_ref()} (letters and digits, no 0, 1, I, L or O)"
+            " K7QM-3XTP-9WRB2 (letters and digits, no 0, 1, I, L or O)"
         )
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from bookctl.domain import Rule
 from bookctl.errors import InvalidInput
-from bookctl.timeutil import parse_date, parse_hhmm
+from bookctl.timeutil import hhmm, parse_date, parse_hhmm
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RULE = re.compile(r"^\s*(\S+)\s+(\d{1,2}:\d{2})-(\d{1,2}:\d{2})(?:/(\S+))?\s*$")
@@ -63,7 +63,7 @@ def positive_minutes(value: Any, what: str) -> int:
 
 def check_window(start: int, end: int, what: str) -> None:
     if end <= start:
-        raise InvalidInput(f"invalid {what}: end must be after start")
+        raise InvalidInput(f"invalid {what}: end {hhmm(end)} must be after start {hhmm(start)}")
 
 
 def parse_rule(spec: str, default_slot: int) -> list[Rule]:
