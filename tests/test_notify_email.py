@@ -10,6 +10,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from email.message import Message
+from email.policy import default
 from typing import Any
 
 import pytest
@@ -67,7 +68,9 @@ class Handler:
             queue = self.script.get(to)
             reply = queue.pop(0) if queue else "250 Message accepted for delivery"
             if reply.startswith("250"):
-                self.accepted.append(email.message_from_bytes(envelope.original_content))
+                self.accepted.append(
+                    email.message_from_bytes(envelope.original_content, policy=default)
+                )
         return reply
 
     def message_ids(self) -> list[str]:

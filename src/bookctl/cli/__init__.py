@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bookctl import __version__
-from bookctl.cli import booking, catalog
+from bookctl.cli import booking, catalog, reminders
 from bookctl.cli.common import State
 from bookctl.cli.demo import demo
 
@@ -42,6 +42,8 @@ app.add_typer(catalog.availability_app, name="availability")
 app.add_typer(catalog.override_app, name="override")
 app.add_typer(catalog.client_app, name="client")
 booking.register(app)
+app.add_typer(reminders.reminders_app, name="reminders")
+app.add_typer(reminders.config_app, name="config")
 app.command("demo")(demo)
 
 
