@@ -66,10 +66,23 @@ def wall(day: date, minute: int, tz: ZoneInfo) -> datetime:
 
 def wall_to_epoch(day: date, minute: int, tz: ZoneInfo) -> int:
     """Epoch of a local wall-clock time, lenient: an ambiguous time is its first occurrence,
-    a nonexistent one (in a spring-forward gap) maps past the gap, to the instant the gap's
-    wall-clock time would have had under the earlier offset. Used for window and day bounds,
-    where that is exactly right (a day whose midnight does not exist starts at the jump)."""
-    return int(wall(day, minute, tz).timestamp())
+    a nonexistent one (in a spring-forward gap) is the jump itself, the first instant whose
+    wall clock reads at or after it. Used for window, block and day bounds: a window "until
+    02:30" ends when the clock passes 02:30, a block "from 02:30" starts there, and a day whose
+    midnight does not exist starts at the jump."""
+    local = wall(day, minute, tz)
+    after = int(local.timestamp())  # fold=0: first occurrence; in a gap, past the jump
+    before = int(local.replace(fold=1).timestamp())  # fold=1: in a gap, before the jump
+    if before >= after:
+        return after  # the time exists (once, or twice and fold=0 is the first occurrence)
+    offset = datetime.fromtimestamp(after, tz).utcoffset()
+    while after - before > 1:  # the jump lies in (before, after]: bisect for it
+        mid = (before + after) // 2
+        if datetime.fromtimestamp(mid, tz).utcoffset() == offset:
+            after = mid
+        else:
+            before = mid
+    return after
 
 
 def wall_to_epoch_exact(day: date, minute: int, tz: ZoneInfo) -> int | None:
