@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bookctl.domain import Override, Rule
-from bookctl.timeutil import day_bounds, local_date, wall_to_epoch, wall_to_epoch_exact
+from bookctl.timeutil import LocalDay, local_date
 
 # Reasons a candidate is dropped, in the order they are tested.
 BLOCKED, BUSY, BUFFER, NOTICE, HORIZON = "blocked", "busy", "buffer", "notice", "horizon"
@@ -76,32 +76,31 @@ class _Busy:
 
 
 def _grid(
-    day: date,
+    day: LocalDay,
     start_minute: int,
     end_minute: int,
     slot_minutes: int,
     buffer_minutes: int,
     duration_minutes: int | None,
-    tz: ZoneInfo,
 ) -> Iterable[tuple[int, int]]:
     """Candidates of one window: starts at start + k*(L + b) in wall-clock time; a start that
     does not exist locally is skipped; length is real elapsed minutes; must end by the
     window's end (an instant)."""
-    window_end = wall_to_epoch(day, end_minute, tz)
+    window_end = day.lenient(end_minute)
     length = 60 * (duration_minutes if duration_minutes is not None else slot_minutes)
     step = slot_minutes + buffer_minutes
     minute = start_minute
     while minute < end_minute:
-        start = wall_to_epoch_exact(day, minute, tz)
+        start = day.exact(minute)
         if start is not None and start + length <= window_end:
             yield start, start + length
         minute += step
 
 
-def _interval(day: date, ov: Override, tz: ZoneInfo) -> tuple[int, int]:
+def _interval(day: LocalDay, ov: Override) -> tuple[int, int]:
     if ov.start_minute is None or ov.end_minute is None:
-        return day_bounds(day, tz)
-    return wall_to_epoch(day, ov.start_minute, tz), wall_to_epoch(day, ov.end_minute, tz)
+        return day.start, day.end
+    return day.lenient(ov.start_minute), day.lenient(ov.end_minute)
 
 
 def expand(
@@ -138,23 +137,25 @@ def expand(
     day = local_date(window_start, tz)
     final = local_date(window_end - 1, tz)
     while day <= final:
-        if not explain and (day > last_day or day_bounds(day, tz)[1] <= earliest):
-            day += timedelta(days=1)  # nothing on this day can be offered: skip the work
+        if not explain and day > last_day:
+            break  # nothing from here on can be offered: skip the work
+        clock = LocalDay(day, tz)
+        if not explain and clock.end <= earliest:
+            day += timedelta(days=1)
             continue
         todays = by_day.get(day, ())
-        blocks = [_interval(day, ov, tz) for ov in todays if ov.type == "block"]
+        blocks = [_interval(clock, ov) for ov in todays if ov.type == "block"]
         candidates: dict[tuple[int, int], str | None] = {}
         for rule in rules:
             if not rule.applies_on(day):
                 continue
             for cand in _grid(
-                day,
+                clock,
                 rule.start_minute,
                 rule.end_minute,
                 rule.slot_duration_minutes,
                 b,
                 duration_minutes,
-                tz,
             ):
                 hit = any(cand[0] < be and bs < cand[1] for bs, be in blocks)
                 if not hit:
@@ -166,7 +167,7 @@ def expand(
                 continue
             slot_minutes = ov.slot_duration_minutes or settings.default_slot_minutes
             for cand in _grid(
-                day, ov.start_minute, ov.end_minute, slot_minutes, b, duration_minutes, tz
+                clock, ov.start_minute, ov.end_minute, slot_minutes, b, duration_minutes
             ):
                 candidates[cand] = None  # extends come after blocks: they re-open time
         for (start, end), reason in sorted(candidates.items()):

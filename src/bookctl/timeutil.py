@@ -6,6 +6,7 @@ are minutes since local midnight (0..1440, where 1440 means "24:00", the end of 
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -104,6 +105,39 @@ def wall_to_epoch_exact(day: date, minute: int, tz: ZoneInfo) -> int | None:
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
     """[first instant of local `day`, first instant of the next local day)."""
     return wall_to_epoch(day, 0, tz), wall_to_epoch(day + timedelta(days=1), 0, tz)
+
+
+class LocalDay:
+    """Wall-clock minutes of one local date as epochs. Most days have no transition: then a
+    minute is `midnight + 60 * minute`, plain arithmetic (the slot engine's hot path). Days
+    with a transition, or whose midnight does not exist, take the exact zoneinfo path."""
+
+    __slots__ = ("day", "tz", "start", "end", "_base", "_uniform")
+
+    def __init__(self, day: date, tz: ZoneInfo) -> None:
+        self.day, self.tz = day, tz
+        self.start, self.end = day_bounds(day, tz)
+        offsets = {
+            datetime.fromtimestamp(t, tz).utcoffset()
+            for t in (self.start, (self.start + self.end) // 2, self.end - 1)
+        }
+        first = datetime.fromtimestamp(self.start, tz).utcoffset() or timedelta(0)
+        self._base = calendar.timegm(day.timetuple()) - int(first.total_seconds())
+        self._uniform = len(offsets) == 1 and self._base == self.start
+
+    def exact(self, minute: int) -> int | None:
+        """Epoch of the wall-clock minute, None if it does not exist (see wall_to_epoch_exact)."""
+        if self._uniform and 0 <= minute < MINUTES_PER_DAY:
+            return self._base + 60 * minute
+        return wall_to_epoch_exact(self.day, minute, self.tz)
+
+    def lenient(self, minute: int) -> int:
+        """Epoch of the wall-clock minute, a gap time being the jump (see wall_to_epoch)."""
+        if self._uniform and 0 <= minute < MINUTES_PER_DAY:
+            return self._base + 60 * minute
+        if minute == MINUTES_PER_DAY:
+            return self.end
+        return wall_to_epoch(self.day, minute, self.tz)
 
 
 def local_date(epoch: int, tz: ZoneInfo) -> date:
