@@ -185,7 +185,7 @@ def test_confirmed_then_no_show(cli: Run) -> None:
         cli("reschedule", ref, "2026-12-02T09:00", "--as", "provider", "--json", now=STARTED),
         5,
         "invalid_transition",
-        "no_show",
+        "from no_show to cancelled",
     )
 
 
@@ -246,7 +246,7 @@ def test_cancelled_cannot_be_completed_or_rescheduled(cli: Run) -> None:
         cli("reschedule", ref, "2026-12-02T09:00", "--json", now=NOW),
         5,
         "invalid_transition",
-        "cancelled",
+        "from cancelled to cancelled",
     )
 
 
@@ -468,3 +468,14 @@ def test_history_tells_the_whole_story(cli: Run) -> None:
 def test_history_of_unknown_ref(cli: Run) -> None:
     practice(cli)
     refused(cli("history", "2345-6789-ABCDE", "--json"), 3, "not_found")
+
+
+def test_an_ambiguous_local_time_is_its_first_occurrence(cli: Run) -> None:
+    pid, cid = practice(cli, "--max-advance-days", "400", rules=("sun 00:00-04:00/30",))
+    # New York falls back on 2027-11-07: 01:30 happens at 05:30Z (EDT), then at 06:30Z (EST)
+    first = book(cli, pid, cid, "2027-11-07T01:30")
+    assert first["start_at"] == "2027-11-07T05:30:00Z"
+    assert first["local_start"] == "2027-11-07T01:30:00-04:00"
+    # the second 01:30 is no grid point (SPEC 3.7); staff can still book it, by offset
+    second = book(cli, pid, cid, "2027-11-07T01:30:00-05:00", "--force")
+    assert second["start_at"] == "2027-11-07T06:30:00Z"

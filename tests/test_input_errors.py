@@ -144,6 +144,8 @@ MALFORMED: list[tuple[tuple[str, ...], str]] = [
     (("slots", "1", "--from", "2026-12-05", "--to", "2026-12-01"), "2026-12-01"),
     (("slots", "1", "--to", "9999-12-31"), "9999-12-31"),
     (("appointments", "list", "--status", "done"), "done"),
+    (("appointments", "list", "--from", "2026-12-05", "--to", "2026-12-01"), "2026-12-01"),
+    (("override", "list", "1", "--from", "2026-12-05", "--to", "2026-12-01"), "2026-12-01"),
     (("appointments", "list", "--from", "2026-02-30"), "2026-02-30"),
     (("appointments", "list", "--provider", "1", "--to", "2026-12-01T02:61"), "02:61"),
     # booking references

@@ -130,6 +130,8 @@ class Service:
         return replace(ov, override_id=oid, provider_id=provider_id)
 
     def overrides(self, provider_id: int, first: date | None, last: date | None) -> list[Override]:
+        if first is not None and last is not None and last < first:
+            raise InvalidInput(f"invalid window: --to {last} is before --from {first}")
         with read(self.conn):
             self.provider(provider_id)
             return catalog.list_overrides(self.conn, provider_id, first, last)
@@ -482,7 +484,8 @@ class Service:
             old = self.appointment(ref)
             if not old.active:
                 raise InvalidTransition(
-                    f"cannot reschedule a {old.status} appointment (only pending or confirmed)"
+                    f"cannot reschedule a {old.status} appointment: only pending or confirmed"
+                    f" ones move (its old time would go from {old.status} to cancelled)"
                 )
             p = self.provider(old.provider_id)  # a removed provider takes no new times
             tz = zone(p.timezone)
@@ -581,6 +584,8 @@ class Service:
                 bounds.append(
                     day_bounds(value, tz or zone("UTC"))[edge] if isinstance(value, date) else value
                 )
+            if bounds[0] is not None and bounds[1] is not None and bounds[1] <= bounds[0]:
+                raise InvalidInput(f"invalid window: --to {last} is not after --from {first}")
             return appts.list_appointments(
                 self.conn,
                 provider_id=provider_id,
