@@ -326,7 +326,9 @@ class Service:
                 action="booked",
                 from_status=None,
                 to_status="pending",
-                reason="forced by staff outside published availability" if force else None,
+                reason="forced by staff: availability, horizon and grid not checked"
+                if force
+                else None,
                 details=json.dumps({"start_at": iso_z(start), "end_at": iso_z(end)}),
             )
             self._schedule(p, client, aid, start, confirm=True)
