@@ -375,6 +375,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             conn.execute("COMMIT")
             stats["appointments"] += len(rows)
             progress.update(task, advance=len(rows) + sum(args.per_day - len(c) for c in chosen))
+            if not progress.console.is_terminal:  # a log line per day when not on a terminal
+                print(
+                    f"day {off:+d}: {stats['appointments']:,}/{total:,} appointments,"
+                    f" {time.perf_counter() - t_start:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         # ---- indexes and triggers back, exactly as the migration wrote them ----------------
         task = progress.add_task("indexes", total=len(saved))
