@@ -356,3 +356,20 @@ def test_a_malformed_clock_is_refused(
     assert "Traceback" not in p.stderr
     monkeypatch.delenv("BOOKCTL_NOW")
     assert ok(cli("appointments", "list", "--json")) == []
+
+
+def test_localtime_is_not_a_provider_zone(cli: Run) -> None:
+    """'localtime' is a file in the zone database meaning "this machine's zone": a provider's
+    calendar must not move when the server does."""
+    r = cli("provider", "add", "X", "--timezone", "localtime", "--json")
+    assert r.exit_code == 2
+    assert r.error["code"] == "unknown_timezone"
+    assert "localtime" in r.error["message"]
+
+
+def test_fractional_seconds_are_refused_not_truncated(cli: Run) -> None:
+    cli("provider", "add", "X", "--timezone", "UTC")
+    cli("client", "add", "C")
+    r = cli("book", "1", "2026-12-01T09:00:00.5Z", "--client", "1", "--json", now=NOW)
+    assert r.exit_code == 2
+    assert "09:00:00.5" in r.error["message"]

@@ -146,10 +146,15 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 
     t = Table(title=title, title_justify="left")
     for col in columns:
-        t.add_column(col)
+        t.add_column(col, no_wrap=True)
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(t)
+    # Piped output has no terminal width: rich would assume 80 columns and cut booking
+    # references with an ellipsis, breaking `bookctl appointments list | grep REF`.
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=1000)
+    console.print(t)
 
 
 def record(title: str, doc: dict[str, Any]) -> None:

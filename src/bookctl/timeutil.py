@@ -22,7 +22,15 @@ MINUTES_PER_DAY = 1440
 @lru_cache(maxsize=512)
 def zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`, or UnknownTimezone (exit 2)."""
-    if not name or name != name.strip() or name.startswith(("/", ".")) or "\\" in name:
+    # "localtime" & co. are files in the zone database, not zones: they mean the machine's
+    # zone, which is exactly what a provider's stored zone must not depend on.
+    if (
+        not name
+        or name != name.strip()
+        or name.startswith(("/", "."))
+        or "\\" in name
+        or name.lower() in ("localtime", "posixrules", "factory")
+    ):
         raise UnknownTimezone(f"unknown time zone {name!r}: use an IANA name like Europe/London")
     try:
         return ZoneInfo(name)
@@ -186,6 +194,8 @@ def parse_instant(text: str, tz: ZoneInfo | None, what: str = "instant") -> int:
             "(provider-local) or 2026-12-01T14:00:00Z"
         )
     dt = _parse_iso(text, what)
+    if dt.microsecond:
+        raise InvalidInput(f"invalid {what} {text!r}: bookctl works to the second, no fractions")
     if dt.tzinfo is not None:
         return int(dt.timestamp())
     if tz is None:
