@@ -62,6 +62,9 @@ def demo(
     )
     if len(ans.expansion.slots) > 20:
         output.message(f"... and {len(ans.expansion.slots) - 20} more")
+    if not ans.expansion.slots:
+        output.message("no free slot this week (is BOOKCTL_NOW set far away?): nothing booked")
+        return
     first = ans.expansion.slots[0]
     booked = svc.book(pid, output.iso_z(first.start) or "", client.client_id)
     output.record(f"Booked {booked.booking_ref}", output.appointment_json(booked, tz))
