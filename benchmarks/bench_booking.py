@@ -32,7 +32,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import iso, load_meta, print_table, ratio, summary, write_report  # noqa: E402
+from common import (  # noqa: E402
+    iso,
+    load_meta,
+    print_table,
+    ratio,
+    set_cache,
+    summary,
+    write_report,
+)
 
 ACTIVE = "status IN ('pending', 'confirmed')"
 
@@ -46,6 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--contested-procs", type=int, default=8)
     ap.add_argument("--contested-rounds", type=int, default=20)
     ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument(
+        "--cache",
+        choices=("warm", "cold", "asis"),
+        default="warm",
+        help="OS page cache before measuring: warm (read the file), cold (evict it), asis",
+    )
+    ap.add_argument("--report-name", default="booking", help="results/<name>.json")
     ap.add_argument("--results", type=Path, default=None, help="report directory")
     return ap.parse_args(argv)
 
@@ -146,6 +161,7 @@ def _run(ctx: Any, target: Any, per_worker: list[tuple[Any, ...]]) -> list[Any]:
 def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parse_args(argv)
     meta = load_meta(args.db)
+    os_cache = set_cache(args.db, args.cache)
     now = int(meta["now"])
     n_providers = int(meta["providers"])
     n_clients = int(meta["clients"])
@@ -307,9 +323,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "contested_procs": args.contested_procs,
         "contested_rounds": args.contested_rounds,
         "seed": args.seed,
+        "os_cache": os_cache,
         "settings": "WAL, synchronous=FULL, busy_timeout 30 s (bookctl.store.connect)",
     }
-    path = write_report("booking", params, results, args.results)
+    path = write_report(args.report_name, params, results, args.results)
     bl, fl = booking["latency"], floor["latency"]
     print_table(
         f"booking: {args.workers} processes for {args.seconds:g} s",

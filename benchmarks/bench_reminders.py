@@ -162,6 +162,13 @@ def smtp_floor(port: int, messages: int, connections: int) -> dict[str, Any]:
     }
 
 
+def _self_cpu() -> float:
+    import resource
+
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="reminder burst benchmark")
     ap.add_argument("--db", type=Path, default=Path("/tmp/bookctl-seed.db"))
@@ -178,6 +185,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also send jobs already due before the burst (default: park them meanwhile)",
     )
+    ap.add_argument("--report-name", default="reminders", help="results/<name>.json")
     ap.add_argument("--results", type=Path, default=None, help="report directory")
     return ap.parse_args(argv)
 
@@ -257,6 +265,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         prefix="bench-reminders-", suffix=".log", delete=False
     )
     cmd = [*bookctl_cmd(), "--db", str(args.db), "reminders", "run", *args.daemon_args.split()]
+    rx_cpu0 = _self_cpu()
     daemons = [
         subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
         for _ in range(args.daemons)
@@ -276,6 +285,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         if any(d.poll() is not None for d in daemons):
             break
         time.sleep(0.5)
+    cpu_s: list[float] = []
     rss_kb: list[int] = []
     exit_codes: list[int] = []
     for d in daemons:
@@ -285,6 +295,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         d.returncode = os.waitstatus_to_exitcode(status)
         exit_codes.append(d.returncode)
         rss_kb.append(usage.ru_maxrss)
+        cpu_s.append(usage.ru_utime + usage.ru_stime)
+    rx_cpu = _self_cpu() - rx_cpu0
     log.close()
     if other_due and not args.send_backlog:
         with write(conn):
@@ -342,6 +354,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             "command": " ".join(cmd),
             "exit_codes": exit_codes,
             "peak_rss_mb": [round(kb / 1024, 1) for kb in rss_kb],
+            "cpu_s": [round(c, 2) for c in cpu_s],
+            "cpu_ms_per_job": round(sum(cpu_s) * 1000 / args.jobs, 3),
+            # the receivers (aiosmtpd, http.server) run in this process, on the same cores
+            "receivers_cpu_s": round(rx_cpu, 2),
             "log": log.name,
         },
         "floor_smtplib_1_connection": floor_1,
@@ -365,7 +381,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     }
     controller.stop()
     server.shutdown()
-    path = write_report("reminders", params, results, args.results)
+    path = write_report(args.report_name, params, results, args.results)
     db = results["db"]
     assert isinstance(db, dict)
     print_table(
@@ -380,6 +396,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             ("missing / duplicates", f"{rx['missing']} / {rx['duplicates']}"),
             ("daemon sends/s", rx["sends_per_s"]),
             ("daemon peak RSS MB", results["daemon"]["peak_rss_mb"]),  # type: ignore[index]
+            ("daemon CPU ms per job", results["daemon"]["cpu_ms_per_job"]),  # type: ignore[index]
             ("floor smtplib sends/s (1 conn)", floor_1["sends_per_s"]),
             (f"floor smtplib sends/s ({args.concurrency} conns)", floor_n["sends_per_s"]),
             ("report", str(path)),

@@ -32,6 +32,7 @@ from common import (  # noqa: E402
     percentile,
     print_table,
     ratio,
+    set_cache,
     summary,
     write_report,
 )
@@ -59,6 +60,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--cli-runs", type=int, default=30, help="whole `bookctl slots` processes")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--cache",
+        choices=("warm", "cold", "asis"),
+        default="warm",
+        help="OS page cache before measuring: warm (read the file), cold (evict it), asis",
+    )
+    ap.add_argument("--report-name", default="slots", help="results/<name>.json")
     ap.add_argument("--results", type=Path, default=None, help="report directory")
     return ap.parse_args(argv)
 
@@ -66,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parse_args(argv)
     meta = load_meta(args.db)
+    os_cache = set_cache(args.db, args.cache)
     now = int(meta["now"])
     n_providers = int(meta["providers"])
     rng = random.Random(args.seed)
@@ -190,9 +199,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "warmup": args.warmup,
         "cli_runs": args.cli_runs,
         "seed": args.seed,
+        "os_cache": os_cache,
         "window": "default: provider-local today through 7 days on",
     }
-    path = write_report("slots", params, results, args.results)
+    path = write_report(args.report_name, params, results, args.results)
     print_table(
         f"slot queries: {args.queries} random providers of {n_providers:,}",
         [

@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import iso, load_meta, print_table, summary, write_report  # noqa: E402
+from common import iso, load_meta, print_table, set_cache, summary, write_report  # noqa: E402
 
 from bookctl.service import Service  # noqa: E402
 from bookctl.store import appointments, catalog, connect  # noqa: E402
@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--import-runs", type=int, default=15)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--html", type=Path, default=None, help="write pyinstrument's HTML here")
+    ap.add_argument("--cache", choices=("warm", "cold", "asis"), default="warm")
     ap.add_argument("--results", type=Path, default=None)
     return ap.parse_args(argv)
 
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parse_args(argv)
     meta = load_meta(args.db)
     now = int(meta["now"])
+    os_cache = set_cache(args.db, args.cache)
     rng = random.Random(args.seed)
     n = int(meta["providers"])
     pids = [rng.randrange(1, n + 1) for _ in range(args.queries)]
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     except Exception as exc:  # dbstat is a compile-time option of SQLite
         results["dbstat"] = f"unavailable: {exc}"
     params = {"db": str(args.db), "queries": args.queries, "import_runs": args.import_runs,
-              "seed": args.seed, "now": iso(now)}  # fmt: skip
+              "seed": args.seed, "now": iso(now), "os_cache": os_cache}  # fmt: skip
     path = write_report("profile_slots", params, results, args.results)
     sp = results["split"]
     assert isinstance(sp, dict)
