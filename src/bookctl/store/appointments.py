@@ -31,14 +31,14 @@ def busy_intervals(
 ) -> list[tuple[int, int]]:
     """[start_at, end_at) of active appointments that overlap [start, end). Appointments are
     at most a day long (a CHECK), which bounds the index range scanned. The status term
-    matches the partial unique index so SQLite can use it."""
-    rows = conn.execute(
+    matches the partial covering index appointments_active_span, so no table row is read."""
+    rows: list[tuple[int, int]] = conn.execute(
         "SELECT start_at, end_at FROM appointments"
         " WHERE provider_id = ? AND status IN ('pending', 'confirmed')"
         " AND start_at < ? AND start_at > ? AND end_at > ?",
         (provider_id, end, start - 86400, start),
-    )
-    return [(r[0], r[1]) for r in rows]
+    ).fetchall()
+    return rows
 
 
 def insert_appointment(
