@@ -139,6 +139,14 @@ class LocalDay:
             return self._base + 60 * minute
         return wall_to_epoch_exact(self.day, minute, self.tz)
 
+    def grid(self, first: int, last: int, step: int) -> list[int]:
+        """Epochs of the wall-clock minutes first, first + step, ... before `last` that exist
+        locally (a grid point inside a spring-forward gap is skipped)."""
+        if self._uniform and last <= MINUTES_PER_DAY:
+            return list(range(self._base + 60 * first, self._base + 60 * last, 60 * step))
+        found = (self.exact(m) for m in range(first, last, step))
+        return [t for t in found if t is not None]
+
     def lenient(self, minute: int) -> int:
         """Epoch of the wall-clock minute, a gap time being the jump (see wall_to_epoch)."""
         if self._uniform and 0 <= minute < MINUTES_PER_DAY:
@@ -170,7 +178,11 @@ def human_local(epoch: int, tz: ZoneInfo) -> str:
 
 
 def _parse_iso(text: str, what: str) -> datetime:
-    from dateutil.parser import isoparse  # lazy: only commands that take an instant pay for it
+    try:  # the stdlib parser covers the usual forms without dateutil's import cost
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    from dateutil.parser import isoparse  # lazy: the strict, complete ISO 8601 parser
 
     try:
         parsed: datetime = isoparse(text.strip())
