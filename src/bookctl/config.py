@@ -4,7 +4,6 @@ and BOOKCTL_* environment variables, which win."""
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -62,6 +61,8 @@ class Settings:
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """The TOML file ([smtp] host/port/from/user/password/tls, [webhook] url/secret/timeout),
     then the environment on top."""
+    import tomllib  # lazy: most commands never read the settings
+
     env = os.environ if environ is None else environ
     path = config_path()
     values: dict[str, Any] = {}

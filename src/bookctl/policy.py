@@ -3,8 +3,6 @@ booking references. No I/O, no clock."""
 
 from __future__ import annotations
 
-import secrets
-
 from bookctl.errors import InvalidInput, InvalidTransition, NoticeWindow
 
 # pending -> confirmed -> completed | no_show; pending | confirmed -> cancelled
@@ -46,6 +44,8 @@ REF_LENGTH = 13
 
 
 def new_booking_ref() -> str:
+    import secrets  # lazy: only booking needs it, and every command pays for imports
+
     raw = "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 

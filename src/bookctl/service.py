@@ -56,10 +56,22 @@ class SlotAnswer:
 
 
 class Service:
-    def __init__(self, conn: sqlite3.Connection, now: int, webhook_configured: bool = False):
+    def __init__(
+        self, conn: sqlite3.Connection, now: int, webhook_configured: bool | None = None
+    ) -> None:
         self.conn = conn
         self.now = now
-        self.webhook_configured = webhook_configured
+        self._webhook_configured = webhook_configured
+
+    @property
+    def webhook_configured(self) -> bool:
+        """Whether a webhook URL is configured; read from the settings only by the use cases
+        that schedule notifications (a slot query should not pay for parsing TOML)."""
+        if self._webhook_configured is None:
+            from bookctl.config import load_settings
+
+            self._webhook_configured = bool(load_settings().webhook_url)
+        return self._webhook_configured
 
     # ---- providers ---------------------------------------------------------------------
 

@@ -46,13 +46,11 @@ def now() -> int:
 
 
 def open_service() -> Service:
-    from bookctl.config import db_path, load_settings
+    from bookctl.config import db_path
     from bookctl.service import Service
     from bookctl.store import connect
 
-    conn = connect(db_path(State.db))
-    settings = load_settings()
-    return Service(conn, now(), webhook_configured=bool(settings.webhook_url))
+    return Service(connect(db_path(State.db)), now())
 
 
 def handles_errors(fn: F) -> F:
