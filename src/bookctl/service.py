@@ -191,10 +191,10 @@ class Service:
         first, last = local_date(start, tz), local_date(end - 1, tz)
         rules = catalog.get_rules(self.conn, p.provider_id)
         overrides = catalog.list_overrides(self.conn, p.provider_id, first, last)
-        # candidates start in the window and last at most a day; busy ones may too.
-        busy = appts.busy_intervals(
-            self.conn, p.provider_id, start - p.buffer_minutes * 60, end + DAY * 2
-        )
+        # Candidates start in [start, end) and last at most a day, so only appointments
+        # within a buffer of [start, end + DAY) can touch them.
+        buffer = p.buffer_minutes * 60
+        busy = appts.busy_intervals(self.conn, p.provider_id, start - buffer, end + DAY + buffer)
         if ignore is not None:
             old = self._appointment(ignore)
             if (old.start_at, old.end_at) in busy:
