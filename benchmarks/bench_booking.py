@@ -33,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    add_common_args,
     iso,
     load_meta,
     print_table,
@@ -47,21 +48,12 @@ ACTIVE = "status IN ('pending', 'confirmed')"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="booking benchmark")
-    ap.add_argument("--db", type=Path, default=Path("/tmp/bookctl-seed.db"))
+    add_common_args(ap, report="booking", seed=2)
     ap.add_argument("--workers", type=int, default=4, help="booking processes")
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of each timed phase")
     ap.add_argument("--providers", type=int, default=300, help="random providers to book at")
     ap.add_argument("--contested-procs", type=int, default=8)
     ap.add_argument("--contested-rounds", type=int, default=20)
-    ap.add_argument("--seed", type=int, default=2)
-    ap.add_argument(
-        "--cache",
-        choices=("warm", "cold", "asis"),
-        default="warm",
-        help="OS page cache before measuring: warm (read the file), cold (evict it), asis",
-    )
-    ap.add_argument("--report-name", default="booking", help="results/<name>.json")
-    ap.add_argument("--results", type=Path, default=None, help="report directory")
     return ap.parse_args(argv)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    add_common_args,
     bookctl_cmd,
     iso,
     load_meta,
@@ -55,19 +56,10 @@ print(json.dumps([{{"start_at": s, "end_at": e}} for s, e in rows]))
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="slot query benchmark")
-    ap.add_argument("--db", type=Path, default=Path("/tmp/bookctl-seed.db"))
+    add_common_args(ap, report="slots", seed=1)
     ap.add_argument("--queries", type=int, default=1000, help="random providers, in-process")
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--cli-runs", type=int, default=30, help="whole `bookctl slots` processes")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument(
-        "--cache",
-        choices=("warm", "cold", "asis"),
-        default="warm",
-        help="OS page cache before measuring: warm (read the file), cold (evict it), asis",
-    )
-    ap.add_argument("--report-name", default="slots", help="results/<name>.json")
-    ap.add_argument("--results", type=Path, default=None, help="report directory")
     return ap.parse_args(argv)
 
 

@@ -7,6 +7,7 @@ published number can always be traced back to the run that produced it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -216,3 +217,17 @@ class Stopwatch:
 
     def __call__(self) -> float:
         return time.perf_counter() - self.t0
+
+
+def add_common_args(ap: argparse.ArgumentParser, report: str, seed: int) -> None:
+    """The options every seed-scale benchmark shares: database, seed, cache state, report."""
+    ap.add_argument("--db", type=Path, default=Path("/tmp/bookctl-seed.db"))
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument(
+        "--cache",
+        choices=("warm", "cold", "asis"),
+        default="warm",
+        help="OS page cache before measuring: warm (read the file), cold (evict it), asis",
+    )
+    ap.add_argument("--report-name", default=report, help="results/<name>.json")
+    ap.add_argument("--results", type=Path, default=None, help="report directory")
