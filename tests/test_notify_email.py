@@ -232,3 +232,54 @@ def test_login_when_a_user_is_set_and_no_password_in_errors() -> None:
     finally:
         server.controller.stop()
     assert len(server.handler.accepted) == 1
+
+
+def test_non_ascii_and_long_headers_and_body_arrive_intact(smtp_server: SmtpServer) -> None:
+    subject = "Reminder: Dr Zoë Müller-Lüdenscheidt (clinic), Wed 02 Dec 2026 10:00 EST [ABCD-EFGH]"
+    long_subject = "Reminder: Provider 00001 (clinic5), Wednesday 02 December 2026 10:00 EST x y"
+    text = "Hello Zoë,\n\n.leading dot stays\n  When: 10:00-10:30 (Europe/Zürich)\n"
+    sender = SmtpSender(smtp_server.settings())
+    try:
+        for job_id, subj, ics in ((1, subject, b"BEGIN:VCALENDAR\r\n"), (2, long_subject, None)):
+            sender.send(
+                build_message(
+                    job_id=job_id,
+                    booking_ref="ABCD-EFGH-JKMNP",
+                    sender="Désk <desk@practice.example>",
+                    to="bob@example.org",
+                    reply_to="ann@practice.example",
+                    subject=subj,
+                    text=text,
+                    ics=ics,
+                    cancel=True,
+                )
+            )
+    finally:
+        sender.close()
+    first, second = smtp_server.handler.messages()
+    assert [str(first["Subject"]), str(second["Subject"])] == [subject, long_subject]
+    assert str(first["From"]) == "Désk <desk@practice.example>"
+    assert str(first["Reply-To"]) == "ann@practice.example"
+    assert first["Message-ID"] == message_id(1, "ABCD-EFGH-JKMNP", "desk@practice.example")
+    for msg in (first, second):
+        [part] = [p for p in msg.walk() if p.get_content_type() == "text/plain"]
+        assert part.get_content().replace("\r\n", "\n") == text
+    [ics_part] = [p for p in first.walk() if p.get_filename() == "invite.ics"]
+    assert ics_part.get_param("method") == "CANCEL"
+    assert ics_part.get_payload(decode=True) == b"BEGIN:VCALENDAR\r\n"
+    assert not second.is_multipart()
+
+
+def test_a_header_with_a_line_break_is_refused() -> None:
+    with pytest.raises(ValueError):
+        build_message(
+            job_id=1,
+            booking_ref="ABCD-EFGH-JKMNP",
+            sender="desk@practice.example",
+            to="bob@example.org",
+            reply_to=None,
+            subject="Booked\r\nBcc: eve@example.org",
+            text="Hello",
+            ics=None,
+            cancel=False,
+        )

@@ -162,3 +162,64 @@ def test_the_secret_never_appears_in_the_request_or_errors(receiver: Receiver) -
     raw = json.dumps(receiver.requests[0][0]) + receiver.requests[0][1].decode()
     assert SECRET not in raw and SECRET[6:] not in raw
     assert SECRET not in str(exc.value)
+
+
+class KeepAliveReceiver:
+    """An HTTP/1.1 server that keeps connections open and counts them; after `drop_after`
+    requests it hangs up without saying so (as servers do with idle connections)."""
+
+    def __init__(self, drop_after: int) -> None:
+        self.connections = 0
+        self.ids: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                receiver.connections += 1
+                super().setup()
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.ids.append(self.headers["webhook-id"])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if len(receiver.ids) == drop_after:
+                    self.close_connection = True  # no "Connection: close" told
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?x=1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_sender_reuses_its_connection_and_survives_the_server_closing_it() -> None:
+    from bookctl.notify.webhook import WebhookSender
+
+    r = KeepAliveReceiver(drop_after=5)
+    sender = WebhookSender(r.url, SECRET, timeout=5)
+    try:
+        for i in range(5):
+            sender.post(PAYLOAD, str(i))
+        assert r.connections == 1
+        time.sleep(0.2)  # the server has hung up by now
+        sender.post(PAYLOAD, "5")  # reopened at once, not failed
+        sender.post(PAYLOAD, "6")
+        assert r.connections == 2
+    finally:
+        sender.close()
+        r.server.shutdown()
+        r.server.server_close()
+    assert r.ids == ["0", "1", "2", "3", "4", "5", "6"]
+
+
+def test_a_malformed_url_is_permanent() -> None:
+    for url in ("ftp://example.org/x", "http:///nohost", "http://127.0.0.1:99999999/x"):
+        with pytest.raises(SendError) as exc:
+            post(url, PAYLOAD, "1", SECRET, timeout=1)
+        assert not exc.value.transient and "malformed" in exc.value.message

@@ -400,3 +400,20 @@ def test_sigterm_while_idle_exits_0(
     wait_for(lambda: "running" in log.read_text(), timeout=30)
     assert stop(proc) == 0
     assert "stopped" in log.read_text()
+
+
+def test_claims_walk_the_due_index_not_every_scheduled_job(isolated_env: Path) -> None:
+    """Without ANALYZE SQLite would pick jobs_status and sort every scheduled job (60 ms a
+    claim with 80,000 future reminders); the claim and the next-due probe use jobs_due."""
+    conn = connect(isolated_env)
+    captured: list[str] = []
+    conn.set_trace_callback(captured.append)
+    with write(conn):
+        jobs.claim_due(conn, now=1, lease_until=2, token="T", limit=5, channels=["email"])
+    jobs.next_due_at(conn, ["email", "webhook"])
+    conn.set_trace_callback(None)
+    statements = [s for s in captured if "jobs" in s and not s.startswith(("BEGIN", "COMMIT"))]
+    assert len(statements) == 2
+    for sql in statements:
+        plan = " ".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "jobs_due" in plan and "TEMP B-TREE" not in plan, (sql, plan)

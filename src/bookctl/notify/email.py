@@ -6,13 +6,13 @@ SMTP 5xx, a refused TLS certificate and a server without STARTTLS/AUTH are perma
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bookctl.notify import SendError
 
 if TYPE_CHECKING:
     import smtplib
-    from email.message import EmailMessage
 
     from bookctl.config import Settings
 
@@ -32,6 +32,66 @@ def message_id(job_id: int, booking_ref: str, sender: str) -> str:
     return f"<job-{job_id}.{booking_ref}@{domain}>"
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message ready for SMTP: the envelope and the RFC 5322 bytes (CRLF line ends)."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+
+def _header(name: str, value: str) -> str:
+    """`Name: value` + CRLF. Printable ASCII goes as is (a Subject longer than 78 folded at
+    its spaces, RFC 5322 2.2.3); anything else (non-ASCII, a long address header, a line
+    break) through the email package's default policy, as EmailMessage did: RFC 2047
+    encoding, folding, ValueError on CR/LF."""
+    line = f"{name}: {value}"
+    if value.isascii() and value.isprintable():
+        if len(line) <= 78:
+            return line + "\r\n"
+        if name == "Subject":  # unstructured: any space may start a continuation line
+            return _fold_unstructured(line, len(name) + 2)
+    from email.policy import SMTP
+
+    return SMTP.fold(name, SMTP.header_store_parse(name, value)[1])
+
+
+def _fold_unstructured(line: str, first: int) -> str:
+    """Break `line` before spaces so that lines keep to 78 characters where a space allows;
+    unfolding (dropping the CRLFs) gives `line` back."""
+    out = []
+    start = first  # never break before the header's own "Name: "
+    while len(line) > 78:
+        cut = line.rfind(" ", start, 79)
+        if cut <= start:
+            cut = line.find(" ", 79)
+            if cut == -1:
+                break
+        out.append(line[:cut])
+        line = line[cut:]
+        start = 1
+    out.append(line)
+    return "\r\n".join(out) + "\r\n"
+
+
+def _text_part(text: str) -> str:
+    """Content-Type/Transfer-Encoding headers, blank line and body of the text part, CRLF."""
+    lines = text.splitlines()
+    if text.isascii() and all(len(ln) <= 998 for ln in lines):
+        cte, payload = "7bit", "\r\n".join(lines)
+    else:
+        from email.charset import QP, Charset
+
+        cs = Charset("utf-8")
+        cs.body_encoding = QP
+        cte, payload = "quoted-printable", "\r\n".join(cs.body_encode(text).splitlines())
+    return (
+        'Content-Type: text/plain; charset="utf-8"\r\n'
+        f"Content-Transfer-Encoding: {cte}\r\n\r\n{payload}\r\n"
+    )
+
+
 def build_message(
     *,
     job_id: int,
@@ -43,30 +103,47 @@ def build_message(
     text: str,
     ics: bytes | None,
     cancel: bool,
-) -> EmailMessage:
-    from email.message import EmailMessage
+) -> Outgoing:
+    """The email as bytes, written directly rather than through EmailMessage (whose header
+    objects and generator cost ~1.6 ms per message, more than the send; this ~0.05 ms).
+    Same headers, a text/plain part and, with `ics`, a base64 text/calendar attachment
+    (invite.ics, with the iTIP method) in a multipart/mixed."""
+    import base64
     from email.utils import formatdate
 
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Subject"] = subject
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = message_id(job_id, booking_ref, sender)
-    msg["X-Bookctl-Ref"] = booking_ref
-    msg.set_content(text)
-    if ics is not None:
-        method = "CANCEL" if cancel else "REQUEST"
-        msg.add_attachment(
-            ics,
-            maintype="text",
-            subtype="calendar",
-            filename="invite.ics",
-            params={"method": method, "charset": "utf-8"},
+    head = "".join(
+        (
+            _header("From", sender),
+            _header("To", to),
+            _header("Reply-To", reply_to) if reply_to else "",
+            _header("Subject", subject),
+            _header("Date", formatdate(localtime=False)),
+            _header("Message-ID", message_id(job_id, booking_ref, sender)),
+            _header("X-Bookctl-Ref", booking_ref),
+            "MIME-Version: 1.0\r\n",
         )
-    return msg
+    )
+    if ics is None:
+        data = head + _text_part(text)
+    else:
+        import secrets
+
+        boundary = f"=_bookctl_{secrets.token_hex(12)}"  # "=_" never occurs in QP or base64
+        while boundary in text:
+            boundary = f"=_bookctl_{secrets.token_hex(12)}"
+        method = "CANCEL" if cancel else "REQUEST"
+        attachment = "\r\n".join(base64.encodebytes(ics).decode("ascii").splitlines())
+        data = (
+            f'{head}Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
+            # the CRLF before a delimiter belongs to it: one more keeps the text's last line end
+            f"--{boundary}\r\n{_text_part(text)}\r\n--{boundary}\r\n"
+            f'Content-Type: text/calendar; method="{method}"; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: base64\r\n"
+            'Content-Disposition: attachment; filename="invite.ics"\r\n\r\n'
+            f"{attachment}\r\n--{boundary}--\r\n"
+        )
+    # the envelope: smtplib reduces "Name <addr>" to <addr> (quoteaddr), as before
+    return Outgoing(sender=sender, recipients=(to,), data=data.encode("utf-8"))
 
 
 def _code_error(code: int, text: Any, what: str) -> SendError:
@@ -125,15 +202,17 @@ class SmtpSender:
             self._smtp = self._connect()
         return self._smtp
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Outgoing) -> None:
         """Send `msg`; returns when the server accepted it (250), else raises SendError."""
         import smtplib
         import ssl
 
-        to = [str(a) for a in (msg.get_all("To") or [])]
+        options: tuple[str, ...] = ()
+        if not (msg.sender.isascii() and all(r.isascii() for r in msg.recipients)):
+            options = ("SMTPUTF8", "BODY=8BITMIME")  # as send_message does
         try:
             smtp = self._connection()
-            refused = smtp.send_message(msg, from_addr=str(msg["From"]), to_addrs=to)
+            refused = smtp.sendmail(msg.sender, list(msg.recipients), msg.data, options)
             self._last_used = time.monotonic()
         except SendError:
             raise

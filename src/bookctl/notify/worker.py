@@ -30,7 +30,7 @@ from bookctl.config import Settings
 from bookctl.domain import Appointment, Client, Job, Provider
 from bookctl.notify import SendError
 from bookctl.store import appointments as appts
-from bookctl.store import catalog, jobs
+from bookctl.store import jobs
 from bookctl.store.db import read, write
 from bookctl.timeutil import iso_z
 
@@ -225,13 +225,13 @@ class Worker:
         return math.ceil(self.clock() + self.options.lease_seconds)
 
     def _load(self, batch: list[Job], token: str) -> list[Claimed]:
-        out = []
+        """The batch's appointments with their provider and client: one query per batch."""
         with read(self.conn):
-            for job in batch:
-                a = appts.get_appointment(self.conn, job.appointment_id)
-                p = catalog.get_provider(self.conn, a.provider_id) if a else None
-                c = catalog.get_client(self.conn, a.client_id) if a else None
-                out.append(Claimed(job, token, a, p, c))
+            found = jobs.load_context(self.conn, {job.appointment_id for job in batch})
+        out = []
+        for job in batch:
+            a, p, c = found.get(job.appointment_id, (None, None, None))
+            out.append(Claimed(job, token, a, p, c))
         return out
 
     def _precheck(self, c: Claimed) -> Outcome | None:
@@ -292,17 +292,9 @@ class Worker:
         now = int(self.clock())
         notice = message.build(c.job, c.appointment, c.provider, c.client, now)
         if c.job.channel == "webhook":
-            from bookctl.notify import webhook
-
             if not self.settings.webhook_url:
                 raise SendError("webhook is not configured (BOOKCTL_WEBHOOK_URL)", False)
-            webhook.post(
-                self.settings.webhook_url,
-                notice.payload,
-                str(c.job.job_id),
-                self.settings.webhook_secret,
-                self.settings.webhook_timeout,
-            )
+            self._webhook().post(notice.payload, str(c.job.job_id))
             return
         from bookctl.notify import email, ics
 
@@ -339,6 +331,19 @@ class Worker:
             from bookctl.notify.email import SmtpSender
 
             sender = self._local.smtp = SmtpSender(self.settings)
+            with self._senders_lock:
+                self._senders.append(sender)
+        return sender
+
+    def _webhook(self) -> Any:
+        sender = getattr(self._local, "webhook", None)
+        if sender is None:
+            from bookctl.notify.webhook import WebhookSender
+
+            s = self.settings
+            assert s.webhook_url
+            sender = WebhookSender(s.webhook_url, s.webhook_secret, s.webhook_timeout)
+            self._local.webhook = sender
             with self._senders_lock:
                 self._senders.append(sender)
         return sender

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from bookctl.domain import Job
+from bookctl.domain import Appointment, Client, Job, Provider
 
 JOB_COLS = (
     "job_id, appointment_id, kind, channel, send_at, status, attempts, sent_at, last_error,"
@@ -75,13 +75,17 @@ def claim_due(
     """Claim up to `limit` due jobs in ONE statement (the caller holds BEGIN IMMEDIATE).
     'Due' is scheduled with next_attempt_at <= now, or 'sending' whose lease expired: a
     claimed job's next_attempt_at IS its lease_until, so the partial index jobs_due serves
-    both. The attempt is counted here, at claim time, so a sender that dies still used it."""
+    both. The attempt is counted here, at claim time, so a sender that dies still used it.
+
+    INDEXED BY: without ANALYZE, SQLite prefers jobs_status (status=?) and then sorts every
+    scheduled job (80,000 future reminders at seed scale: ~60 ms per claim, 3 ms per job
+    of a 20-job batch); jobs_due walks the due ones in order and stops at the LIMIT."""
     if not channels:
         return []
     rows = conn.execute(
         "UPDATE jobs SET status = 'sending', lease_until = ?, next_attempt_at = ?,"
         " claim_token = ?, attempts = attempts + 1, updated_at = ?"
-        " WHERE job_id IN (SELECT job_id FROM jobs"
+        " WHERE job_id IN (SELECT job_id FROM jobs INDEXED BY jobs_due"
         "   WHERE status IN ('scheduled', 'sending') AND next_attempt_at <= ?"
         f"  AND channel IN ({_in(channels)})"
         "   ORDER BY next_attempt_at LIMIT ?)"
@@ -89,6 +93,41 @@ def claim_due(
         (lease_until, lease_until, token, now, now, *channels, limit),
     ).fetchall()
     return sorted((job_from_row(r) for r in rows), key=lambda j: (j.send_at, j.job_id))
+
+
+def load_context(
+    conn: sqlite3.Connection, appointment_ids: set[int]
+) -> dict[int, tuple[Appointment, Provider | None, Client | None]]:
+    """The claimed jobs' appointments, each with its provider (None when removed, as
+    catalog.get_provider) and client (None when gone): ONE query for a batch, instead of
+    three per job."""
+    from bookctl.store import appointments, catalog
+
+    if not appointment_ids:
+        return {}
+    a_cols = [c.strip() for c in appointments._COLS.split(",")]
+    p_cols = [c.strip() for c in catalog._PROVIDER_COLS.split(",")]
+    c_cols = ["client_id", "name", "email", "phone", "created_at"]
+    ids = sorted(appointment_ids)
+    rows = conn.execute(
+        "SELECT "
+        + ", ".join([f"a.{c}" for c in a_cols] + [f"p.{c}" for c in p_cols])
+        + ", "
+        + ", ".join(f"c.{c}" for c in c_cols)
+        + " FROM appointments a"
+        " LEFT JOIN providers p ON p.provider_id = a.provider_id AND p.removed_at IS NULL"
+        " LEFT JOIN clients c ON c.client_id = a.client_id"
+        f" WHERE a.appointment_id IN ({_in(ids)})",
+        ids,
+    ).fetchall()
+    na, np_ = len(a_cols), len(p_cols)
+    out: dict[int, tuple[Appointment, Provider | None, Client | None]] = {}
+    for r in rows:
+        a = appointments._appointment(r[:na])
+        p = catalog._provider(r[na : na + np_]) if r[na] is not None else None
+        c = Client(*r[na + np_ :]) if r[na + np_] is not None else None
+        out[a.appointment_id] = (a, p, c)
+    return out
 
 
 def renew_lease(conn: sqlite3.Connection, token: str, lease_until: int, now: int) -> set[int]:
@@ -151,12 +190,14 @@ def release(conn: sqlite3.Connection, job_id: int, token: str, now: int) -> bool
 
 
 def next_due_at(conn: sqlite3.Connection, channels: Sequence[str]) -> int | None:
-    """When the next job (or expired lease) becomes claimable; None when nothing waits."""
+    """When the next job (or expired lease) becomes claimable; None when nothing waits.
+    The first in jobs_due order of a wanted channel (see claim_due for INDEXED BY)."""
     if not channels:
         return None
     row = conn.execute(
-        "SELECT MIN(next_attempt_at) FROM jobs WHERE status IN ('scheduled', 'sending')"
-        f" AND channel IN ({_in(channels)})",
+        "SELECT next_attempt_at FROM jobs INDEXED BY jobs_due"
+        " WHERE status IN ('scheduled', 'sending')"
+        f" AND channel IN ({_in(channels)}) ORDER BY next_attempt_at LIMIT 1",
         tuple(channels),
     ).fetchone()
     return None if row is None or row[0] is None else int(row[0])
