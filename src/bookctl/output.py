@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bookctl.domain import Appointment, Client, Event, Job, Override, Provider, Rule
 from bookctl.errors import BookctlError
 from bookctl.slots import Dropped, Slot
-from bookctl.timeutil import hhmm, iso_local, iso_z, zone
+from bookctl.timeutil import hhmm, iso_local, iso_z
 
 
 def provider_json(p: Provider) -> dict[str, Any]:
@@ -175,7 +175,3 @@ def error(exc: BookctlError, as_json: bool) -> None:
         sys.stderr.write(json.dumps(doc, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"error: {exc.message}\n")
-
-
-def provider_zone(p: Provider) -> ZoneInfo:
-    return zone(p.timezone)

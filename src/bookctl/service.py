@@ -11,7 +11,7 @@ from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from bookctl import policy, slots
-from bookctl.domain import Appointment, Client, Event, Job, Override, Provider, Rule
+from bookctl.domain import Appointment, Client, Event, Override, Provider, Rule
 from bookctl.errors import (
     InThePast,
     InvalidInput,
@@ -442,14 +442,6 @@ class Service:
         )
         return self._appointment(a.appointment_id)
 
-    def confirm(self, appointment_id: int, reason: str) -> Appointment | None:
-        """The confirmation reached the client: pending -> confirmed (no-op otherwise)."""
-        with write(self.conn):
-            a = self._appointment(appointment_id)
-            if a.status != "pending":
-                return None
-            return self._transition(a, "confirmed", "system", reason)
-
     def cancel(self, ref: str, actor: str, reason: str | None) -> Appointment:
         with write(self.conn):
             a = self.appointment(ref)
@@ -607,9 +599,6 @@ class Service:
                 end=bounds[1],
                 status=status,
             )
-
-    def jobs_of(self, appointment_id: int) -> list[Job]:
-        return jobs.jobs_for_appointment(self.conn, appointment_id)
 
 
 # Instants bookctl accepts lie in the years 1900 to 8999: beyond them Python's datetime

@@ -48,17 +48,6 @@ def cancel_pending_jobs(conn: sqlite3.Connection, appointment_id: int, now: int)
     return cur.rowcount
 
 
-def jobs_for_appointment(conn: sqlite3.Connection, appointment_id: int) -> list[Job]:
-    rows = conn.execute(
-        f"SELECT {JOB_COLS} FROM jobs WHERE appointment_id = ? ORDER BY send_at, job_id",
-        (appointment_id,),
-    )
-    return [job_from_row(r) for r in rows]
-
-
-# ---- the sending side: claim, lease, write-backs ------------------------------------------
-
-
 def _in(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
