@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, overload
+from datetime import date, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bookctl import policy, slots
@@ -229,10 +229,10 @@ class Service:
             start = day_bounds(today, tz)[0]
             end = day_bounds(today + timedelta(days=7), tz)[1]
             if first is not None:
-                value = parse_when(first, tz, "--from", dates=True)
+                value = parse_date_or_instant(first, tz, "--from")
                 start = day_bounds(value, tz)[0] if isinstance(value, date) else value
             if last is not None:
-                value = parse_when(last, tz, "--to", dates=True)
+                value = parse_date_or_instant(last, tz, "--to")
                 end = day_bounds(value, tz)[1] if isinstance(value, date) else value
             if end <= start:
                 raise InvalidInput(f"invalid window: --to ({last}) is not after --from ({first})")
@@ -315,7 +315,7 @@ class Service:
         with write(self.conn):
             p = self.provider(provider_id)
             tz = zone(p.timezone)
-            start = parse_when(start_text, tz, "start")
+            start = parse_instant(start_text, tz, "start")
             client = self.client(client_id)
             end = self._check_slot(p, tz, start, duration, force)
             ref = self._fresh_ref()
@@ -495,7 +495,7 @@ class Service:
                 )
             p = self.provider(old.provider_id)  # a removed provider takes no new times
             tz = zone(p.timezone)
-            start = parse_when(start_text, tz, "start")
+            start = parse_instant(start_text, tz, "start")
             bypass = self._notice_window("reschedule", old, p.reschedule_notice_hours, actor)
             length = duration or (old.end_at - old.start_at) // 60
             end = self._check_slot(p, tz, start, length, force=False, ignore=old.appointment_id)
@@ -586,7 +586,7 @@ class Service:
                 if text is None:
                     bounds.append(None)
                     continue
-                value = parse_when(text, tz or zone("UTC"), what, dates=True)
+                value = parse_date_or_instant(text, tz or zone("UTC"), what)
                 bounds.append(
                     day_bounds(value, tz or zone("UTC"))[edge] if isinstance(value, date) else value
                 )
@@ -599,34 +599,6 @@ class Service:
                 end=bounds[1],
                 status=status,
             )
-
-
-# Instants bookctl accepts lie in the years 1900 to 8999: beyond them Python's datetime
-# overflows on the way to a local date or back to ISO text.
-FIRST_YEAR, LAST_YEAR = 1900, 8999
-EARLIEST = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp())
-LATEST = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp())
-
-
-@overload
-def parse_when(text: str, tz: ZoneInfo, what: str) -> int: ...
-@overload
-def parse_when(text: str, tz: ZoneInfo, what: str, dates: bool) -> date | int: ...
-def parse_when(text: str, tz: ZoneInfo, what: str, dates: bool = False) -> date | int:
-    """An instant (or, with `dates`, a provider-local date) within the supported years."""
-    out_of_range = InvalidInput(
-        f"invalid {what} {text!r}: out of range (years {FIRST_YEAR} to {LAST_YEAR})"
-    )
-    try:
-        value = parse_date_or_instant(text, tz, what) if dates else parse_instant(text, tz, what)
-    except (OverflowError, ValueError):
-        raise out_of_range from None
-    if isinstance(value, date):
-        if not FIRST_YEAR <= value.year <= LAST_YEAR:
-            raise out_of_range
-    elif not EARLIEST <= value < LATEST:
-        raise out_of_range
-    return value
 
 
 def check_email(email: str | None) -> str | None:

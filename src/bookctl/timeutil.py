@@ -194,11 +194,31 @@ def _parse_iso(text: str, what: str) -> datetime:
         ) from None
 
 
+# Instants bookctl accepts lie in the years 1900 to 8999: beyond them Python's datetime
+# overflows on the way to a local date or back to ISO text.
+FIRST_YEAR, LAST_YEAR = 1900, 8999
+_EARLIEST = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp())
+_LATEST = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp())
+
+
+def _out_of_range(text: str, what: str) -> InvalidInput:
+    return InvalidInput(
+        f"invalid {what} {text!r}: out of range (years {FIRST_YEAR} to {LAST_YEAR})"
+    )
+
+
+def _supported(epoch: int, text: str, what: str) -> int:
+    if not _EARLIEST <= epoch < _LATEST:
+        raise _out_of_range(text, what)
+    return epoch
+
+
 def parse_instant(text: str, tz: ZoneInfo | None, what: str = "instant") -> int:
     """ISO 8601 with Z/offset is exact; without one it is wall-clock time in `tz`.
 
     A local time inside a spring-forward gap is refused (exit 2); an ambiguous one means its
-    first occurrence. A bare date is refused here: an instant needs a time of day.
+    first occurrence. A bare date is refused here: an instant needs a time of day. Instants
+    outside the supported years are refused too.
     """
     if not isinstance(text, str) or "T" not in text.upper() and " " not in text.strip():
         raise InvalidInput(
@@ -208,13 +228,17 @@ def parse_instant(text: str, tz: ZoneInfo | None, what: str = "instant") -> int:
     dt = _parse_iso(text, what)
     if dt.microsecond:
         raise InvalidInput(f"invalid {what} {text!r}: bookctl works to the second, no fractions")
-    if dt.tzinfo is not None:
-        return int(dt.timestamp())
-    if tz is None:
+    if dt.tzinfo is None and tz is None:
         raise InvalidInput(f"invalid {what} {text!r}: give an offset or Z")
-    local = dt.replace(tzinfo=tz)
-    ts = int(local.timestamp())
-    if datetime.fromtimestamp(ts, tz).replace(tzinfo=None) != dt.replace(microsecond=0):
+    try:
+        if dt.tzinfo is not None:
+            return _supported(int(dt.timestamp()), text, what)
+        assert tz is not None
+        ts = _supported(int(dt.replace(tzinfo=tz).timestamp()), text, what)
+        back = datetime.fromtimestamp(ts, tz).replace(tzinfo=None)
+    except (OverflowError, ValueError, OSError):
+        raise _out_of_range(text, what) from None
+    if back != dt:
         raise InvalidInput(
             f"local time {text!r} does not exist in {tz.key} (clocks jump forward over it): "
             "pick another time or give an explicit offset"
@@ -223,18 +247,25 @@ def parse_instant(text: str, tz: ZoneInfo | None, what: str = "instant") -> int:
 
 
 def parse_date_or_instant(text: str, tz: ZoneInfo, what: str) -> date | int:
-    """A provider-local date (YYYY-MM-DD) or an instant (see parse_instant)."""
+    """A provider-local date (YYYY-MM-DD) or an instant (see parse_instant), within the
+    supported years."""
     if isinstance(text, str) and _DATE.match(text.strip()):
-        return parse_date(text, what)
+        day = parse_date(text, what)
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise _out_of_range(text, what)
+        return day
     return parse_instant(text, tz, what)
 
 
 def parse_now(text: str) -> int:
-    """BOOKCTL_NOW: an ISO instant with Z or an offset."""
+    """BOOKCTL_NOW: an ISO instant with Z or an offset, within the supported years."""
     dt = _parse_iso(text, "BOOKCTL_NOW")
     if dt.tzinfo is None:
         raise InvalidInput(f"invalid BOOKCTL_NOW {text!r}: give an offset or Z")
-    return int(dt.timestamp())
+    try:
+        return _supported(int(dt.timestamp()), text, "BOOKCTL_NOW")
+    except (OverflowError, ValueError, OSError):
+        raise _out_of_range(text, "BOOKCTL_NOW") from None
 
 
 _LEAD = re.compile(r"^(\d+)([mhd])$")
