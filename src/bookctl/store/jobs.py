@@ -129,53 +129,59 @@ def renew_lease(conn: sqlite3.Connection, token: str, lease_until: int, now: int
     return {int(r[0]) for r in rows}
 
 
-def mark_sent(conn: sqlite3.Connection, job_id: int, token: str, sent_at: int, now: int) -> bool:
-    """The channel accepted the job at `sent_at`. False: the lease was lost (another
-    sender claimed it, or it was cancelled): drop the result."""
+def _settle(
+    conn: sqlite3.Connection, job_id: int, token: str, now: int, sets: str, args: Sequence[Any]
+) -> bool:
+    """Write back the outcome of a claimed job, releasing its claim, only while the caller
+    still holds it: False when the lease was lost (another sender claimed the job, or it
+    was cancelled), and the caller must drop its result."""
     cur = conn.execute(
-        "UPDATE jobs SET status = 'sent', sent_at = ?, last_error = NULL, claim_token = NULL,"
-        " lease_until = NULL, updated_at = ?"
+        f"UPDATE jobs SET {sets}, claim_token = NULL, lease_until = NULL, updated_at = ?"
         " WHERE job_id = ? AND claim_token = ? AND status = 'sending'",
-        (sent_at, now, job_id, token),
+        (*args, now, job_id, token),
     )
     return cur.rowcount == 1
+
+
+def mark_sent(conn: sqlite3.Connection, job_id: int, token: str, sent_at: int, now: int) -> bool:
+    """The channel accepted the job at `sent_at`."""
+    return _settle(
+        conn, job_id, token, now, "status = 'sent', sent_at = ?, last_error = NULL", (sent_at,)
+    )
 
 
 def mark_retry(
     conn: sqlite3.Connection, job_id: int, token: str, next_attempt_at: int, error: str, now: int
 ) -> bool:
     """A transient failure: back to 'scheduled' for another attempt at `next_attempt_at`."""
-    cur = conn.execute(
-        "UPDATE jobs SET status = 'scheduled', next_attempt_at = ?, last_error = ?,"
-        " claim_token = NULL, lease_until = NULL, updated_at = ?"
-        " WHERE job_id = ? AND claim_token = ? AND status = 'sending'",
-        (next_attempt_at, error, now, job_id, token),
+    return _settle(
+        conn,
+        job_id,
+        token,
+        now,
+        "status = 'scheduled', next_attempt_at = ?, last_error = ?",
+        (next_attempt_at, error),
     )
-    return cur.rowcount == 1
 
 
 def mark_final(
     conn: sqlite3.Connection, job_id: int, token: str, status: str, error: str | None, now: int
 ) -> bool:
     """failed / expired / cancelled, with the reason kept in last_error."""
-    cur = conn.execute(
-        "UPDATE jobs SET status = ?, last_error = ?, claim_token = NULL, lease_until = NULL,"
-        " updated_at = ? WHERE job_id = ? AND claim_token = ? AND status = 'sending'",
-        (status, error, now, job_id, token),
-    )
-    return cur.rowcount == 1
+    return _settle(conn, job_id, token, now, "status = ?, last_error = ?", (status, error))
 
 
 def release(conn: sqlite3.Connection, job_id: int, token: str, now: int) -> bool:
     """Give back a claimed job that was never attempted (shutdown): due again at once, and
     its attempt is not counted."""
-    cur = conn.execute(
-        "UPDATE jobs SET status = 'scheduled', next_attempt_at = ?, attempts = attempts - 1,"
-        " claim_token = NULL, lease_until = NULL, updated_at = ?"
-        " WHERE job_id = ? AND claim_token = ? AND status = 'sending'",
-        (now, now, job_id, token),
+    return _settle(
+        conn,
+        job_id,
+        token,
+        now,
+        "status = 'scheduled', next_attempt_at = ?, attempts = attempts - 1",
+        (now,),
     )
-    return cur.rowcount == 1
 
 
 def next_due_at(conn: sqlite3.Connection, channels: Sequence[str]) -> int | None:
