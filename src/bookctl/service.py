@@ -195,10 +195,7 @@ class Service:
         # within a buffer of [start, end + DAY) can touch them.
         buffer = p.buffer_minutes * 60
         busy = appts.busy_intervals(self.conn, p.provider_id, start - buffer, end + DAY + buffer)
-        if ignore is not None:
-            old = self._appointment(ignore)
-            if (old.start_at, old.end_at) in busy:
-                busy.remove((old.start_at, old.end_at))
+        busy = self._without(busy, ignore)
         return slots.expand(
             tz=tz,
             rules=rules,
@@ -272,7 +269,7 @@ class Service:
         if force:
             end = start + 60 * (duration or p.default_slot_minutes)
             busy = appts.busy_intervals(self.conn, p.provider_id, start, end)
-            busy = [b for b in busy if ignore is None or b != self._span(ignore)]
+            busy = self._without(busy, ignore)
             if busy:
                 raise SlotTaken(
                     f"{iso_z(start)}-{iso_z(end)} overlaps another appointment of provider"
@@ -298,9 +295,16 @@ class Service:
             f" {p.provider_id} --explain` for the times on offer (staff may use --force)"
         )
 
-    def _span(self, appointment_id: int) -> tuple[int, int]:
+    def _without(
+        self, busy: list[tuple[int, int]], appointment_id: int | None
+    ) -> list[tuple[int, int]]:
+        """`busy` less the interval of the appointment being moved: its own time does not
+        block moving it by a few minutes."""
+        if appointment_id is None:
+            return busy
         a = self._appointment(appointment_id)
-        return a.start_at, a.end_at
+        own = (a.start_at, a.end_at)
+        return [b for b in busy if b != own]
 
     def book(
         self,
